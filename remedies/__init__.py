@@ -1,0 +1,1 @@
+"""remedies package."""

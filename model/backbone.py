@@ -144,7 +144,9 @@ def is_valid_cache(directory: Path, source_sha: str) -> bool:
     files = manifest.get("files") or {}
     if "model.safetensors" not in files or "tokenizer.json" not in files:
         return False
-    return all((directory / name).is_file() and sha256_file(directory / name) == digest for name, digest in files.items())
+    return all(
+        (directory / name).is_file() and sha256_file(directory / name) == digest for name, digest in files.items()
+    )
 
 
 def ensure_backbone(cache_dir: Path, source_path: Path | None = None) -> Path:

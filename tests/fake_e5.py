@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
-WORDS = "▁ ▁жду ▁деньги ▁comanda ▁banii ▁поръчка ▁не ▁nu ▁ok ▁спасибо".split()
+WORDS = ["▁", "▁жду", "▁деньги", "▁comanda", "▁banii", "▁поръчка", "▁не", "▁nu", "▁ok", "▁спасибо"]
 ALPHABET = list("абвгдежзийклмнопрстуфхцчшщъыьэюяabcdefghijklmnoprstuvzăâîșț0123456789.,!?")
 
 

@@ -149,6 +149,11 @@ def is_valid_cache(directory: Path, source_sha: str) -> bool:
     )
 
 
+def source_sha256(directory: Path) -> str:
+    """SHA-256 of the E5S1 file a cached backbone was converted from."""
+    return str(json.loads((directory / MANIFEST).read_text(encoding="utf-8"))["source_sha256"])
+
+
 def ensure_backbone(cache_dir: Path, source_path: Path | None = None) -> Path:
     """Directory of the converted backbone in `cache_dir`, converting (atomically) when missing or corrupt."""
     source = source_path or bundled_weights()

@@ -1,0 +1,102 @@
+"""The classifier network: the E5 encoder, mean pooling and one logit per label; only its trained part is saved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import BertModel
+
+TRAINED_WEIGHTS = "trained.safetensors"
+
+
+@dataclass(frozen=True)
+class Adaptation:
+    """Which part of the encoder is trained: its top layers, or LoRA adapters (peft) on every layer."""
+
+    method: Literal["top_layers", "lora"] = "top_layers"
+    top_layers: int = 2
+    lora_rank: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.1
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Average of the token vectors that are not padding (E5's pooling)."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+
+class TriageClassifier(nn.Module):
+    """Encoder + mean pooling + a linear multi-label head; returns `{"logits", "loss"?}`."""
+
+    def __init__(self, encoder: nn.Module, hidden_size: int, n_labels: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, n_labels)
+        self.register_buffer("pos_weight", torch.ones(n_labels))
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        logits = self.head(self.dropout(mean_pool(hidden, attention_mask)))
+        output = {"logits": logits}
+        if labels is not None:
+            output["loss"] = nn.functional.binary_cross_entropy_with_logits(
+                logits, labels.to(logits.dtype), pos_weight=self.pos_weight
+            )
+        return output
+
+
+def _freeze_below_top(encoder: BertModel, top_layers: int) -> None:
+    for parameter in encoder.parameters():
+        parameter.requires_grad = False
+    for layer in encoder.encoder.layer[len(encoder.encoder.layer) - top_layers :]:
+        for parameter in layer.parameters():
+            parameter.requires_grad = True
+
+
+def build_classifier(backbone_dir: Path, n_labels: int, adaptation: Adaptation) -> TriageClassifier:
+    """A classifier on the converted backbone with only the adapted part trainable."""
+    encoder: nn.Module = BertModel.from_pretrained(backbone_dir, add_pooling_layer=False)
+    assert isinstance(encoder, BertModel)
+    hidden_size = encoder.config.hidden_size
+    if adaptation.method == "top_layers":
+        _freeze_below_top(encoder, adaptation.top_layers)
+    else:
+        from peft import LoraConfig, get_peft_model
+
+        config = LoraConfig(
+            r=adaptation.lora_rank,
+            lora_alpha=adaptation.lora_alpha,
+            lora_dropout=adaptation.lora_dropout,
+            target_modules=["query", "key", "value", "dense"],
+        )
+        encoder = get_peft_model(encoder, config)
+    return TriageClassifier(encoder, hidden_size, n_labels)
+
+
+def trained_state(model: TriageClassifier) -> dict[str, torch.Tensor]:
+    """The parameters that training changed (adapters or top layers, and the head)."""
+    return {name: p.detach().contiguous() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def save_trained(model: TriageClassifier, directory: Path) -> None:
+    """Write only the trained parameters as safetensors."""
+    save_file(trained_state(model), str(directory / TRAINED_WEIGHTS))
+
+
+def load_trained(model: TriageClassifier, directory: Path) -> None:
+    """Load trained parameters into a freshly built classifier; every trained parameter must be present."""
+    state = load_file(str(directory / TRAINED_WEIGHTS))
+    expected = set(trained_state(model))
+    if set(state) != expected:
+        missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+        raise ValueError(f"{directory}: trained weights do not fit the model (missing {missing[:3]}, extra {unexpected[:3]})")
+    model.load_state_dict(state, strict=False)

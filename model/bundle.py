@@ -47,7 +47,9 @@ class ModelMetadata:
         }
 
     def save(self, directory: Path) -> None:
-        (directory / MODEL_CONFIG).write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+        (directory / MODEL_CONFIG).write_text(
+            json.dumps(self.to_json(), indent=2, ensure_ascii=False), encoding="utf-8"
+        )
 
     @classmethod
     def load(cls, directory: Path) -> ModelMetadata:

@@ -39,6 +39,7 @@ class TriageClassifier(nn.Module):
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, n_labels)
+        self.pos_weight: torch.Tensor
         self.register_buffer("pos_weight", torch.ones(n_labels))
 
     def forward(
@@ -98,5 +99,7 @@ def load_trained(model: TriageClassifier, directory: Path) -> None:
     expected = set(trained_state(model))
     if set(state) != expected:
         missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
-        raise ValueError(f"{directory}: trained weights do not fit the model (missing {missing[:3]}, extra {unexpected[:3]})")
+        raise ValueError(
+            f"{directory}: trained weights do not fit the model (missing {missing[:3]}, extra {unexpected[:3]})"
+        )
     model.load_state_dict(state, strict=False)

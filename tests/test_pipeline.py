@@ -140,3 +140,16 @@ def test_broken_model_directory_fails_with_a_clear_error(
     settings = get_settings()
     with pytest.raises(ModelDirectoryError, match=expected):
         Predictor.load(broken, settings.cache_dir, settings.backbone_file)
+
+
+def test_language_detector_survives_save_and_load(tmp_path: Path) -> None:
+    from model.langid import LanguageDetector
+
+    texts = ["жду деньги уже месяц", "спасибо всё пришло", "comanda nu a ajuns", "banii inapoi va rog"]
+    texts += ["поръчката не пристигна", "върнете ми парите", "my order is late", "thanks a lot"]
+    detector = LanguageDetector.fit(texts, ["ru", "ru", "ro", "ro", "bg", "bg", "other", "other"])
+    detector.save(tmp_path)
+    loaded = LanguageDetector.load(tmp_path)
+    assert loaded.predict(texts) == detector.predict(texts)
+    assert [lang for lang, _ in loaded.predict(texts)] == ["ru", "ru", "ro", "ro", "bg", "bg", "other", "other"]
+    assert loaded.predict(["12345 !!!"]) == [("other", 1.0)]

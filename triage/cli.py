@@ -107,6 +107,9 @@ def evaluate(
     model: ModelOption = None,
     split: Annotated[str | None, typer.Option(help="Only records of this split (corpus files).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of Markdown.")] = False,
+    baselines: Annotated[
+        bool, typer.Option(help="Also fit TF-IDF and frozen-embedding baselines on the corpus and compare.")
+    ] = False,
 ) -> None:
     """Per-language, per-label precision/recall/F1, macro-F1 over costs, abuse/churn F1, ECE, confusion counts."""
     from training.corpus import LabeledText, read_records
@@ -120,12 +123,21 @@ def evaluate(
         console.print("[red]no records to evaluate[/red]")
         raise typer.Exit(code=1)
     predictor = load_predictor(model)
+    title = f"Model {predictor.version} on {', '.join(map(str, data))}" + (f" (split {split})" if split else "")
+    if baselines:
+        from model.backbone import ensure_backbone
+        from training.compare import compare_systems, comparison_markdown
+        from training.corpus import CorpusRecord, corpus_files
+
+        settings = get_settings()
+        corpus = read_records(corpus_files(settings.corpus_dir), CorpusRecord)
+        backbone_dir = ensure_backbone(settings.cache_dir, settings.backbone_file)
+        reports = compare_systems(records, predictor, corpus, backbone_dir)
+        typer.echo(json.dumps(reports, indent=2) if as_json else comparison_markdown(reports, title))
+        return
     report = run_evaluation(scored_from_predictions(predictor.predict([r.text for r in records])), records)
     report["model_version"] = predictor.version
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-    else:
-        typer.echo(to_markdown(report, f"Model {predictor.version} on {', '.join(map(str, data))}"))
+    typer.echo(json.dumps(report, indent=2) if as_json else to_markdown(report, title))
 
 
 @app.command("predict")

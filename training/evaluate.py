@@ -1,4 +1,8 @@
-"""Evaluation report: per language and per label precision/recall/F1, macro-F1 over costs, ECE, confusion counts."""
+"""Evaluation report: per language and per label precision/recall/F1, macro-F1 over costs, ECE, confusion counts.
+
+Macro-F1 over the costs averages the cost labels that occur at least once in the evaluated group: a label no text
+carries has no F1 to measure (its false positives still show in that label's precision and confusion counts).
+"""
 
 from __future__ import annotations
 
@@ -69,9 +73,11 @@ def _group_report(scored: Scored, targets: np.ndarray, rows: np.ndarray) -> dict
         actual = targets[rows, i].astype(bool)
         labels[name] = binary_scores(predicted, actual)
         labels[name]["ece"] = expected_calibration_error(scored.probabilities[rows, i], actual.astype(float))
+    present = [name for name in COST_LABELS if labels[name]["support"] > 0]
     return {
         "n": int(rows.sum()),
-        "macro_f1_costs": float(np.mean([labels[name]["f1"] for name in COST_LABELS])),
+        "macro_f1_costs": float(np.mean([labels[name]["f1"] for name in present])) if present else 0.0,
+        "macro_f1_costs_labels": present,
         "abuse_f1": labels["abuse_risk"]["f1"],
         "churn_f1": labels["churn"]["f1"],
         "labels": labels,

@@ -55,6 +55,36 @@ def data_stats(
     console.print(table)
 
 
+@data_app.command("baseline")
+def data_baseline(
+    real: Annotated[list[Path], typer.Option(help="Real labeled JSONL to compare with (repeatable).")],
+    corpus_dir: Annotated[Path | None, typer.Option(help="Corpus folder (default: the settings' corpus_dir).")] = None,
+) -> None:
+    """Realism check: TF-IDF + logistic regression fitted on our train split, macro-F1 on our test split vs real text."""
+    from training.baselines import TfidfBaseline
+    from training.corpus import CorpusRecord, LabeledText, corpus_files, read_records
+    from training.evaluate import evaluate as run_evaluation
+
+    corpus = read_records(corpus_files(corpus_dir or get_settings().corpus_dir), CorpusRecord)
+    baseline = TfidfBaseline().fit(
+        [r for r in corpus if r.split == "train"], [r for r in corpus if r.split == "dev" and not r.augmented]
+    )
+    test = [r for r in corpus if r.split == "test"]
+    real_records = read_records(real, LabeledText)
+    ours = run_evaluation(baseline.score(test), test)["by_language"]
+    theirs = run_evaluation(baseline.score(real_records), real_records)["by_language"]
+    table = Table(title="TF-IDF + logistic regression: macro-F1 over the four costs")
+    for column in ("lang", "our test split", "n", "real text", "n"):
+        table.add_column(column)
+    for lang in sorted(set(ours) | set(theirs)):
+        cells = []
+        for report in (ours, theirs):
+            group = report.get(lang)
+            cells += [f"{group['macro_f1_costs']:.3f}", str(group["n"])] if group else ["-", "0"]
+        table.add_row(lang, *cells)
+    console.print(table)
+
+
 @data_app.command("validate")
 def data_validate(paths: Annotated[list[Path], typer.Argument(help="JSONL files to check.")]) -> None:
     """Check JSONL files against the corpus schema; exit 1 with line-numbered errors if any record is bad."""

@@ -31,6 +31,7 @@ class TrainConfig(BaseModel):
     max_steps: int = -1
     batch_size: int = 16
     learning_rate: float = 1e-4
+    head_lr_multiplier: float = 10.0
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     include_augmented: bool = True

@@ -90,6 +90,19 @@ def _encoded_dataset(
     return datasets.Dataset.from_dict({"input_ids": input_ids, "labels": targets_of(records).tolist()})
 
 
+def _optimizer(model: TriageClassifier, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW over the trainable parameters; the freshly initialised head learns `head_lr_multiplier` times faster."""
+    head = [p for p in model.head.parameters() if p.requires_grad]
+    body = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head.")]
+    return torch.optim.AdamW(
+        [
+            {"params": body, "lr": config.learning_rate},
+            {"params": head, "lr": config.learning_rate * config.head_lr_multiplier},
+        ],
+        weight_decay=config.weight_decay,
+    )
+
+
 def _language_texts(config: TrainConfig, train: Sequence[CorpusRecord]) -> tuple[list[str], list[str]]:
     texts = [r.text for r in train]
     languages: list[str] = [r.lang for r in train]
@@ -139,6 +152,7 @@ def train_model(config: TrainConfig, cache_dir: Path, backbone_file: Path | None
     trainer = Trainer(
         model=model,
         args=args,
+        optimizers=(_optimizer(model, config), None),
         train_dataset=_encoded_dataset(data.train, tokenizer, config.max_length),
         data_collator=DataCollatorWithPadding(tokenizer),
     )

@@ -17,6 +17,8 @@ from triage.settings import get_settings
 app = typer.Typer(help="Complaint triage for Russian, Romanian and Bulgarian texts.", no_args_is_help=True)
 data_app = typer.Typer(help="Inspect and validate labeled corpora.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+remedies_app = typer.Typer(help="Check the remedy playbook.", no_args_is_help=True)
+app.add_typer(remedies_app, name="remedies")
 
 console = Console(width=140)
 
@@ -103,6 +105,26 @@ def data_validate(paths: Annotated[list[Path], typer.Argument(help="JSONL files 
         console.print(f"{path}: {len(records)} valid, {len(errors)} invalid", markup=False)
     if failed:
         raise typer.Exit(code=1)
+
+
+@remedies_app.command("check")
+def remedies_check(
+    path: Annotated[
+        Path | None, typer.Argument(help="Playbook YAML (default: the settings' playbook_file, else the shipped one).")
+    ] = None,
+) -> None:
+    """Validate a remedy playbook; exit 1 with line-numbered problems if it is invalid."""
+    from remedies.playbook import PlaybookError, load_playbook
+
+    try:
+        playbook = load_playbook(path or get_settings().playbook_file)
+    except PlaybookError as exc:
+        for problem in exc.problems:
+            console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        console.print(f"{exc.path}: invalid, {len(exc.problems)} problem(s)", markup=False)
+        raise typer.Exit(code=1) from exc
+    money = sum(remedy.money for remedy in playbook.remedies)
+    console.print(f"{playbook.path}: valid, {len(playbook.remedies)} remedies ({money} promise money)", markup=False)
 
 
 @app.command("train")

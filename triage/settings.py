@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,13 +36,33 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "model" / "shipped", description="Directory of the trained model to serve."
     )
     corpus_dir: Path = Field(default=PROJECT_ROOT / "data" / "corpus", description="The project's labeled corpus.")
-    database_url: str = Field(default="sqlite:///triage.db", description="SQLAlchemy URL of the ticket store.")
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'triage.db'}",
+        description="SQLAlchemy URL of the ticket store: SQLite (WAL) by default, or `postgresql+psycopg://...`.",
+    )
     api_keys_file: Path | None = Field(
-        default=None, description="Optional file of bootstrap API keys (one `role:key` per line)."
+        default=None, description="Optional file of bootstrap API keys (one `role:key` per line), added at start-up."
+    )
+    playbook_file: Path | None = Field(
+        default=None, description="Remedy playbook YAML replacing the shipped one (remedies/playbook.yaml)."
     )
     runtime: Runtime = Field(default=Runtime.onnx, description="Inference runtime; falls back to torch if absent.")
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(default="127.0.0.1", description="Address `triage serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `triage serve` listens on.")
+    max_text_chars: int = Field(default=10_000, ge=1, description="Longest complaint text the service accepts.")
+    max_batch: int = Field(default=64, ge=1, description="Most texts in one batch classification request.")
+    max_body_bytes: int = Field(default=4_000_000, ge=1024, description="Largest request body the service reads.")
+    page_size_max: int = Field(default=200, ge=1, description="Most tickets one page of a listing returns.")
+    zendesk_webhook_secret: SecretStr | None = Field(
+        default=None, description="Zendesk webhook signing secret (X-Zendesk-Webhook-Signature); unset: disabled."
+    )
+    freshdesk_webhook_secret: SecretStr | None = Field(
+        default=None, description="Shared secret Freshdesk sends in X-Triage-Webhook-Secret; unset: disabled."
+    )
+    zammad_webhook_secret: SecretStr | None = Field(
+        default=None, description="Zammad HMAC-SHA1 signature token (X-Hub-Signature); unset: disabled."
+    )
+    tag_prefix: str = Field(default="triage_", description="Prefix of the tags the webhooks ask a helpdesk to set.")
 
 
 @lru_cache(maxsize=1)

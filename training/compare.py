@@ -4,29 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from model.predictor import Predictor
 from training.baselines import FrozenEmbeddingBaseline, TfidfBaseline
 from training.corpus import CorpusRecord, LabeledText
-from training.evaluate import evaluate, scored_from_predictions
+from training.evaluate import Scored, evaluate, scored_from_predictions
 
-SYSTEMS = ("model", "tfidf_logreg", "frozen_e5_logreg")
+
+class Baseline(Protocol):
+    """Anything that scores labeled texts."""
+
+    def score(self, records: Sequence[LabeledText]) -> Scored: ...
+
+
+def fit_baselines(corpus: Sequence[CorpusRecord], backbone_dir: Path, max_length: int) -> dict[str, Baseline]:
+    """Both baselines fitted on the corpus train split, with decision thresholds tuned on dev."""
+    train = [r for r in corpus if r.split == "train"]
+    dev = [r for r in corpus if r.split == "dev" and not r.augmented]
+    return {
+        "tfidf_logreg": TfidfBaseline().fit(train, dev),
+        "frozen_e5_logreg": FrozenEmbeddingBaseline(backbone_dir, max_length).fit(train, dev),
+    }
 
 
 def compare_systems(
-    records: Sequence[LabeledText], predictor: Predictor, corpus: Sequence[CorpusRecord], backbone_dir: Path
+    records: Sequence[LabeledText], predictor: Predictor, baselines: dict[str, Baseline]
 ) -> dict[str, dict[str, Any]]:
-    """Reports of the model and of both baselines (fitted on the corpus train split, thresholds on dev)."""
-    train = [r for r in corpus if r.split == "train"]
-    dev = [r for r in corpus if r.split == "dev" and not r.augmented]
-    texts = [r.text for r in records]
-    frozen = FrozenEmbeddingBaseline(backbone_dir, predictor.metadata.max_length).fit(train, dev)
-    return {
-        "model": evaluate(scored_from_predictions(predictor.predict(texts)), records),
-        "tfidf_logreg": evaluate(TfidfBaseline().fit(train, dev).score(records), records),
-        "frozen_e5_logreg": evaluate(frozen.score(records), records),
-    }
+    """Reports of the model and of every baseline on the same records."""
+    reports = {"model": evaluate(scored_from_predictions(predictor.predict([r.text for r in records])), records)}
+    for name, baseline in baselines.items():
+        reports[name] = evaluate(baseline.score(records), records)
+    return reports
 
 
 def comparison_markdown(reports: dict[str, dict[str, Any]], title: str) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,6 +117,7 @@ def _language_texts(config: TrainConfig, train: Sequence[CorpusRecord]) -> tuple
 
 def train_model(config: TrainConfig, cache_dir: Path, backbone_file: Path | None = None) -> Path:
     """Run the whole recipe and return the written model directory."""
+    started = time.perf_counter()
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
     set_seed(config.seed)
@@ -173,7 +175,12 @@ def train_model(config: TrainConfig, cache_dir: Path, backbone_file: Path | None
         max_length=config.max_length,
         backbone_sha256=source_sha256(backbone_dir),
         calibration=calibration,
-        training_data={**data.summary(), "config": json.loads(config.model_dump_json())},
+        training_data={
+            **data.summary(),
+            "config": json.loads(config.model_dump_json()),
+            "training_seconds": round(time.perf_counter() - started, 1),
+            "torch_threads": torch.get_num_threads(),
+        },
     ).save(output_dir)
     shutil.rmtree(checkpoints, ignore_errors=True)
     log.info("model written to %s", output_dir)

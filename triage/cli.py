@@ -178,13 +178,14 @@ def evaluate(
     title = f"Model {predictor.version} on {', '.join(map(str, data))}" + (f" (split {split})" if split else "")
     if baselines:
         from model.backbone import ensure_backbone
-        from training.compare import compare_systems, comparison_markdown
+        from training.compare import compare_systems, comparison_markdown, fit_baselines
         from training.corpus import CorpusRecord, corpus_files
 
         settings = get_settings()
         corpus = read_records(corpus_files(settings.corpus_dir), CorpusRecord)
         backbone_dir = ensure_backbone(settings.cache_dir, settings.backbone_file)
-        reports = compare_systems(records, predictor, corpus, backbone_dir)
+        fitted = fit_baselines(corpus, backbone_dir, predictor.metadata.max_length)
+        reports = compare_systems(records, predictor, fitted)
         typer.echo(json.dumps(reports, indent=2) if as_json else comparison_markdown(reports, title))
         return
     report = run_evaluation(scored_from_predictions(predictor.predict([r.text for r in records])), records)

@@ -25,6 +25,7 @@ from model.labels import ALL_LABELS, label_vector
 from model.langid import LanguageDetector
 from model.predictor import batched_logits
 from model.text import encode_texts
+from training.cached_top import CachedDataset, LengthGroupedTrainer, TopStack, cache_lower_layers, collate_cached
 from training.config import TrainConfig
 from training.corpus import CorpusRecord, corpus_files, read_records
 
@@ -84,13 +85,6 @@ def positive_weights(targets: np.ndarray) -> torch.Tensor:
     return torch.tensor(np.sqrt(negatives / positives).clip(1.0, 10.0), dtype=torch.float32)
 
 
-def _encoded_dataset(
-    records: Sequence[CorpusRecord], tokenizer: PreTrainedTokenizerFast, max_length: int
-) -> datasets.Dataset:
-    input_ids = encode_texts(tokenizer, [r.text for r in records], max_length)
-    return datasets.Dataset.from_dict({"input_ids": input_ids, "labels": targets_of(records).tolist()})
-
-
 def _optimizer(model: TriageClassifier, config: TrainConfig) -> torch.optim.Optimizer:
     """AdamW over the trainable parameters; the freshly initialised head learns `head_lr_multiplier` times faster."""
     head = [p for p in model.head.parameters() if p.requires_grad]
@@ -101,6 +95,38 @@ def _optimizer(model: TriageClassifier, config: TrainConfig) -> torch.optim.Opti
             {"params": head, "lr": config.learning_rate * config.head_lr_multiplier},
         ],
         weight_decay=config.weight_decay,
+    )
+
+
+def _trainer(
+    model: TriageClassifier,
+    tokenizer: PreTrainedTokenizerFast,
+    train: Sequence[CorpusRecord],
+    config: TrainConfig,
+    args: TrainingArguments,
+) -> Trainer:
+    """A Trainer over the model's trainable part: cached lower-layer activations for top-layer training,
+    token ids through the whole encoder for LoRA."""
+    optimizer = _optimizer(model, config)
+    input_ids = encode_texts(tokenizer, [r.text for r in train], config.max_length)
+    if config.method == "top_layers":
+        hidden = cache_lower_layers(model, tokenizer, input_ids, config.top_layers)
+        return LengthGroupedTrainer(
+            model=TopStack(model, config.top_layers),
+            args=args,
+            train_dataset=CachedDataset(hidden, targets_of(train)),
+            data_collator=collate_cached,
+            optimizers=(optimizer, None),
+            lengths=[len(ids) for ids in input_ids],
+        )
+    dataset = datasets.Dataset.from_dict({"input_ids": input_ids, "labels": targets_of(train).tolist()})
+    return LengthGroupedTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        optimizers=(optimizer, None),
+        lengths=[len(ids) for ids in input_ids],
     )
 
 
@@ -146,18 +172,11 @@ def train_model(config: TrainConfig, cache_dir: Path, backbone_file: Path | None
         save_total_limit=1,
         seed=config.seed,
         data_seed=config.seed,
-        train_sampling_strategy="group_by_length",
         label_names=["labels"],
         dataloader_num_workers=0,
         report_to=[],
     )
-    trainer = Trainer(
-        model=model,
-        args=args,
-        optimizers=(_optimizer(model, config), None),
-        train_dataset=_encoded_dataset(data.train, tokenizer, config.max_length),
-        data_collator=DataCollatorWithPadding(tokenizer),
-    )
+    trainer = _trainer(model, tokenizer, data.train, config, args)
     resume = config.resume and checkpoints.is_dir() and any(checkpoints.glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if resume else None)
 

@@ -28,6 +28,6 @@ def head_tail(token_ids: list[int], budget: int, head_share: float = 0.5) -> lis
 def encode_texts(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int) -> list[list[int]]:
     """Token ids (with <s> and </s>) of each prefixed, normalised text; long texts keep their head and tail."""
     prepared = [E5_PREFIX + normalize_text(t) for t in texts]
-    bodies = tokenizer(prepared, add_special_tokens=False)["input_ids"]
+    bodies = tokenizer(prepared, add_special_tokens=False, verbose=False)["input_ids"]
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
     return [[bos, *head_tail(ids, max_length - 2), eos] for ids in bodies]

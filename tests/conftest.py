@@ -42,3 +42,6 @@ def write_jsonl(tmp_path: Path) -> Callable[[str, list[Any]], Path]:
         return path
 
     return _write
+
+
+from tests.service_support import service_client, service_model  # noqa: E402, F401  (service test fixtures)

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from triage.service_cli import export_feedback, keys_app, serve, tag
 from triage.settings import get_settings
 
 app = typer.Typer(help="Complaint triage for Russian, Romanian and Bulgarian texts.", no_args_is_help=True)
@@ -19,6 +20,10 @@ data_app = typer.Typer(help="Inspect and validate labeled corpora.", no_args_is_
 app.add_typer(data_app, name="data")
 remedies_app = typer.Typer(help="Check the remedy playbook.", no_args_is_help=True)
 app.add_typer(remedies_app, name="remedies")
+app.add_typer(keys_app, name="keys")
+app.command("serve")(serve)
+app.command("tag")(tag)
+app.command("export-feedback")(export_feedback)
 
 console = Console(width=140)
 
@@ -151,6 +156,28 @@ def train(
     settings = get_settings()
     written = train_model(load_config(config, extra), settings.cache_dir, settings.backbone_file)
     console.print(f"model written to {written}")
+
+
+@app.command("export")
+def export(
+    model: ModelOption = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Folder for model.int8.onnx and export.json (default: the cache, where it is used)."),
+    ] = None,
+) -> None:
+    """Build a model's int8 ONNX form (export, fuse, quantise) unless a verified one exists; print its path."""
+    from model.bundle import ModelDirectoryError
+    from model.export import export_model
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    try:
+        path = export_model(model or settings.model_dir, settings.cache_dir, settings.backbone_file, output)
+    except ModelDirectoryError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=1) from exc
+    typer.echo(str(path))
 
 
 @app.command("evaluate")

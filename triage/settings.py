@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         default=None, description="Remedy playbook YAML replacing the shipped one (remedies/playbook.yaml)."
     )
     runtime: Runtime = Field(default=Runtime.onnx, description="Inference runtime; falls back to torch if absent.")
+    inference_threads: int | None = Field(
+        default=None, ge=1, description="Intra-op threads of the inference engine; default: every core available."
+    )
+    batch_wait_ms: float = Field(
+        default=5.0, ge=0, description="How long the service's micro-batcher waits for more requests to join a batch."
+    )
+    batch_max_texts: int = Field(default=32, ge=1, description="Most texts the micro-batcher runs in one batch.")
     host: str = Field(default="127.0.0.1", description="Address `triage serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `triage serve` listens on.")
     max_text_chars: int = Field(default=10_000, ge=1, description="Longest complaint text the service accepts.")

@@ -247,3 +247,7 @@ def predict(
     else:
         for line in lines:
             typer.echo(line)
+
+
+if __name__ == "__main__":
+    app()

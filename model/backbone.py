@@ -10,13 +10,16 @@ import shutil
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
 from tokenizers.models import Unigram
-from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+from transformers import PreTrainedTokenizerFast
 
 from model.e5file import E5File
+
+if TYPE_CHECKING:
+    from transformers import BertModel
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,9 @@ def build_tokenizer(source: E5File) -> PreTrainedTokenizerFast:
 
 def build_model(source: E5File) -> BertModel:
     """A `BertModel` (no pooler) holding the de-quantised weights."""
+    import torch  # here, not at the top: serving the ONNX model needs the converted backbone but not PyTorch
+    from transformers import BertConfig, BertModel
+
     h = source.header
     config = BertConfig(
         vocab_size=h.vocab,

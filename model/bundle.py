@@ -5,16 +5,27 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from model.calibration import LabelCalibration
-from model.classifier import TRAINED_WEIGHTS, Adaptation
 from model.labels import ALL_LABELS, SCHEMA_VERSION
 from model.langid import LANGID_CONFIG, LANGID_WEIGHTS
 
 MODEL_CONFIG = "triage_model.json"
 MODEL_CARD = "MODEL_CARD.md"
+TRAINED_WEIGHTS = "trained.safetensors"
 REQUIRED_FILES = (MODEL_CONFIG, TRAINED_WEIGHTS, LANGID_WEIGHTS, LANGID_CONFIG)
+
+
+@dataclass(frozen=True)
+class Adaptation:
+    """Which part of the encoder is trained: its top layers, or LoRA adapters (peft) on every layer."""
+
+    method: Literal["top_layers", "lora"] = "top_layers"
+    top_layers: int = 2
+    lora_rank: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.1
 
 
 class ModelDirectoryError(ValueError):

@@ -21,6 +21,7 @@ from model.backbone import ensure_backbone, source_sha256
 from model.bundle import ModelMetadata
 from model.calibration import LabelCalibration, calibrate
 from model.classifier import Adaptation, TriageClassifier, build_classifier, save_trained
+from model.export import export_model
 from model.labels import ALL_LABELS, label_vector
 from model.langid import LanguageDetector
 from model.predictor import batched_logits
@@ -203,6 +204,7 @@ def train_model(config: TrainConfig, cache_dir: Path, backbone_file: Path | None
     ).save(output_dir)
     shutil.rmtree(checkpoints, ignore_errors=True)
     log.info("model written to %s", output_dir)
+    log.info("int8 ONNX model built into %s", export_model(output_dir, cache_dir, backbone_file))
     return output_dir
 
 

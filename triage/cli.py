@@ -158,6 +158,28 @@ def train(
     console.print(f"model written to {written}")
 
 
+@app.command("export")
+def export(
+    model: ModelOption = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Folder for model.int8.onnx and export.json (default: the cache, where it is used)."),
+    ] = None,
+) -> None:
+    """Build a model's int8 ONNX form (export, fuse, quantise) unless a verified one exists; print its path."""
+    from model.bundle import ModelDirectoryError
+    from model.export import export_model
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    try:
+        path = export_model(model or settings.model_dir, settings.cache_dir, settings.backbone_file, output)
+    except ModelDirectoryError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=1) from exc
+    typer.echo(str(path))
+
+
 @app.command("evaluate")
 def evaluate(
     data: Annotated[list[Path], typer.Option(help="Labeled JSONL file(s) to evaluate on (repeatable).")],

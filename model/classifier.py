@@ -36,6 +36,24 @@ class RowQuantizedEmbedding(nn.Module):
         return self.codes[input_ids].float() * self.scales[input_ids]
 
 
+def head_output(
+    head: nn.Module,
+    dropout: nn.Module,
+    hidden: torch.Tensor,
+    attention_mask: torch.Tensor,
+    pos_weight: torch.Tensor,
+    labels: torch.Tensor | None,
+) -> dict[str, torch.Tensor]:
+    """Logits of the mean-pooled tokens, and the weighted binary cross-entropy when labels are given."""
+    logits = head(dropout(mean_pool(hidden, attention_mask)))
+    output = {"logits": logits}
+    if labels is not None:
+        output["loss"] = nn.functional.binary_cross_entropy_with_logits(
+            logits, labels.to(logits.dtype), pos_weight=pos_weight
+        )
+    return output
+
+
 class TriageClassifier(nn.Module):
     """Encoder + mean pooling + a linear multi-label head; returns `{"logits", "loss"?}`."""
 
@@ -51,13 +69,7 @@ class TriageClassifier(nn.Module):
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor | None = None
     ) -> dict[str, torch.Tensor]:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        logits = self.head(self.dropout(mean_pool(hidden, attention_mask)))
-        output = {"logits": logits}
-        if labels is not None:
-            output["loss"] = nn.functional.binary_cross_entropy_with_logits(
-                logits, labels.to(logits.dtype), pos_weight=self.pos_weight
-            )
-        return output
+        return head_output(self.head, self.dropout, hidden, attention_mask, self.pos_weight, labels)
 
 
 def _freeze_below_top(encoder: BertModel, top_layers: int) -> None:

@@ -12,7 +12,7 @@ from transformers import BertModel, Trainer
 from transformers.masking_utils import create_bidirectional_mask
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from model.classifier import TriageClassifier, mean_pool
+from model.classifier import TriageClassifier, head_output
 
 
 def _bert(classifier: TriageClassifier) -> BertModel:
@@ -43,13 +43,7 @@ class TopStack(nn.Module):
         mask = create_bidirectional_mask(config=self.config, inputs_embeds=hidden, attention_mask=attention_mask)
         for layer in self.layers:
             hidden = layer(hidden, mask)
-        logits = self.head(self.dropout(mean_pool(hidden, attention_mask)))
-        output = {"logits": logits}
-        if labels is not None:
-            output["loss"] = nn.functional.binary_cross_entropy_with_logits(
-                logits, labels.to(logits.dtype), pos_weight=self.pos_weight
-            )
-        return output
+        return head_output(self.head, self.dropout, hidden, attention_mask, self.pos_weight, labels)
 
 
 def cache_lower_layers(

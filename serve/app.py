@@ -37,7 +37,9 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loaded = resources if resources is not None else await run_in_threadpool(load_resources, settings, metrics)
         app.state.resources = loaded
+        loaded.classifier.start_batching(settings.batch_max_texts, settings.batch_wait_ms)
         yield
+        await loaded.classifier.stop_batching()
         loaded.database.close()
 
     app = FastAPI(title="Complaint triage", version="1", description=DESCRIPTION, lifespan=lifespan)

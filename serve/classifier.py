@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from model.batcher import MicroBatcher
 from model.labels import COST_LABELS, LANGUAGES
 from model.predictor import Prediction, Predictor
 from remedies.engine import Plan, choose_mode, plan_remedies
@@ -21,20 +23,43 @@ class Customer:
 
 
 class Classifier:
-    """One predictor for the whole process; `predict` blocks, so call it from a worker thread, never the event loop."""
+    """One predictor for the whole process; `predict` blocks, so call it from a worker thread, never the event loop.
+
+    While the service runs, `start_batching` routes every `predict` call through a micro-batcher: texts from
+    concurrent requests that arrive within a few milliseconds run as one model call in the batcher's own thread.
+    """
 
     def __init__(self, predictor: Predictor, playbook: Playbook) -> None:
         self.predictor = predictor
         self.playbook = playbook
         self._lock = threading.Lock()
+        self._batcher: MicroBatcher[str, Prediction] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def version(self) -> str:
         return self.predictor.version
 
+    def start_batching(self, max_batch: int, max_wait_ms: float) -> None:
+        """Batch concurrent `predict` calls from now on; call from a coroutine on the service's event loop."""
+        self._loop = asyncio.get_running_loop()
+        self._batcher = MicroBatcher(self._predict_now, max_batch=max_batch, max_wait=max_wait_ms / 1000)
+
+    async def stop_batching(self) -> None:
+        """Finish the queued texts and go back to direct calls."""
+        if self._batcher is not None:
+            batcher, self._batcher = self._batcher, None
+            await batcher.aclose()
+
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """Tag texts; one call at a time, so concurrent requests don't fight over the CPU cores."""
-        with self._lock:
+        """Tag texts: through the micro-batcher when it runs, else directly, one call at a time."""
+        batcher, loop = self._batcher, self._loop
+        if batcher is None or loop is None:
+            return self._predict_now(texts)
+        return asyncio.run_coroutine_threadsafe(batcher.submit_many(list(texts)), loop).result()
+
+    def _predict_now(self, texts: Sequence[str]) -> list[Prediction]:
+        with self._lock:  # one model call at a time, so concurrent callers don't fight over the CPU cores
             return self.predictor.predict(texts)
 
     def plan(self, prediction: Prediction, manager_lang: str, customer: Customer) -> Plan:

@@ -82,7 +82,7 @@ def _freeze_below_top(encoder: BertModel, top_layers: int) -> None:
 
 def build_classifier(backbone_dir: Path, n_labels: int, adaptation: Adaptation) -> TriageClassifier:
     """A classifier on the converted backbone with only the adapted part trainable."""
-    encoder: nn.Module = BertModel.from_pretrained(backbone_dir, add_pooling_layer=False)
+    encoder: nn.Module = BertModel.from_pretrained(backbone_dir, add_pooling_layer=False, use_safetensors=True)
     assert isinstance(encoder, BertModel)
     hidden_size = encoder.config.hidden_size
     if adaptation.method == "top_layers":
@@ -111,14 +111,17 @@ def save_trained(model: TriageClassifier, directory: Path) -> None:
 
 
 def load_trained(model: TriageClassifier, directory: Path) -> None:
-    """Load trained parameters into a freshly built classifier; every trained parameter must be present."""
+    """Load trained parameters into a freshly built classifier; every trained parameter must be present, in shape."""
     state = load_file(str(directory / TRAINED_WEIGHTS))
-    expected = set(trained_state(model))
-    if set(state) != expected:
-        missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+    expected = {name: tensor.shape for name, tensor in trained_state(model).items()}
+    if set(state) != set(expected):
+        missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
         raise ValueError(
             f"{directory}: trained weights do not fit the model (missing {missing[:3]}, extra {unexpected[:3]})"
         )
+    misshapen = sorted(name for name, tensor in state.items() if tensor.shape != expected[name])
+    if misshapen:
+        raise ValueError(f"{directory}: trained weights have other shapes than the model's ({misshapen[:3]})")
     model.load_state_dict(state, strict=False)
 
 

@@ -137,21 +137,27 @@ class Feedback(Base):
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL journal (readers don't block the writer), enforced foreign keys, and a wait instead of 'database locked'."""
+    """WAL journal (readers don't block the writer), every commit synced to disk before it returns (so an
+    acknowledged write survives a crash or power loss), enforced foreign keys, and a wait instead of 'database locked'.
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get WAL mode and may be used from the server's worker threads."""
+    """An engine for `url`; SQLite files get WAL mode and may be used from the server's worker threads.
+
+    Statement parameters (complaint texts, key hashes) are kept out of SQLAlchemy's logs and error messages.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def migrate(engine: Engine) -> None:

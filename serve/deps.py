@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -50,6 +50,10 @@ def require(roles: frozenset[Role]) -> Callable[..., Caller]:
 SessionDep = Annotated[Session, Depends(get_session)]
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
+MAX_ROW_ID = 2**31 - 1
+"""The largest id an INTEGER key column holds on every supported database (PostgreSQL's is 32-bit)."""
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Id of a stored row.")]
+
 
 class ErrorOut(BaseModel):
     """Every 4xx answer: a message, or for malformed bodies FastAPI's list of field errors."""
@@ -60,11 +64,12 @@ class ErrorOut(BaseModel):
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI descriptions of the error answers a route gives."""
     described = {
-        400: "Malformed JSON.",
+        400: "A body that cannot be read: not UTF-8, or (webhooks) not JSON.",
         401: "No API key, an unknown or revoked one, or a bad webhook signature.",
         403: "The key's role may not use this route.",
         404: "No such ticket, key, or an unconfigured webhook.",
         413: "Request body over `max_body_bytes`.",
-        422: "Invalid body or query: blank or too long text, wrong types, missing fields, batch too large.",
+        422: "Invalid body, path or query: blank or too long text, wrong types, missing fields, batch too large, "
+        "an id out of range.",
     }
     return {code: {"model": ErrorOut, "description": described[code]} for code in codes}

@@ -35,7 +35,7 @@ def _new_ticket(item: ClassifyRequest) -> NewTicket:
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"model": TicketOut, "description": "Already stored under this external_id."},
-        **errors(401, 403, 413, 422),
+        **errors(400, 401, 403, 413, 422),
     },
 )
 def classify(
@@ -56,7 +56,7 @@ def classify(
     return ticket_out(resources, ticket, manager_lang)
 
 
-@router.post("/classify/batch", responses=errors(401, 403, 413, 422))
+@router.post("/classify/batch", responses=errors(400, 401, 403, 413, 422))
 def classify_batch(
     body: BatchRequest,
     resources: ResourcesDep,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, status
 
 from serve.auth import ADMIN_ROLES, Caller, UnknownKeyError, create_key, list_keys, revoke_key
-from serve.deps import SessionDep, errors, require
+from serve.deps import RowId, SessionDep, errors, require
 from serve.schemas import KeyCreate, KeyCreated, KeyOut
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 Admin = Annotated[Caller, Depends(require(ADMIN_ROLES))]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(401, 403, 422))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(400, 401, 403, 413, 422))
 def create(body: KeyCreate, session: SessionDep, _caller: Admin) -> KeyCreated:
     """Create a key; the answer is the only place the key itself ever appears (role: admin)."""
     row, key = create_key(session, body.name, body.role)
@@ -28,8 +28,8 @@ def keys(session: SessionDep, _caller: Admin) -> list[KeyOut]:
     return [KeyOut.model_validate(row) for row in list_keys(session)]
 
 
-@router.delete("/{key_id}", responses=errors(401, 403, 404))
-def revoke(key_id: int, session: SessionDep, _caller: Admin) -> KeyOut:
+@router.delete("/{key_id}", responses=errors(401, 403, 404, 422))
+def revoke(key_id: RowId, session: SessionDep, _caller: Admin) -> KeyOut:
     """Revoke a key: it stops working at once (role: admin)."""
     try:
         return KeyOut.model_validate(revoke_key(session, key_id))

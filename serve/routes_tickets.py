@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
@@ -10,8 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from model.labels import ALL_LABELS
 from serve.auth import REVIEW_ROLES, Caller
 from serve.db import Ticket
-from serve.deps import ResourcesDep, SessionDep, errors, require
-from serve.schemas import DayStats, FeedbackRequest, ManagerLang, TicketOut, TicketPage
+from serve.deps import MAX_ROW_ID, ResourcesDep, RowId, SessionDep, errors, require
+from serve.schemas import DayStats, FeedbackRequest, IsoDateTime, ManagerLang, TicketOut, TicketPage
 from serve.service import ticket_out
 from serve.store import TicketFilter, add_feedback, daily_stats, list_tickets
 
@@ -21,7 +20,7 @@ Reviewer = Annotated[Caller, Depends(require(REVIEW_ROLES))]
 ManagerLangQuery = Annotated[ManagerLang, Query(description="Language of the remedy titles (the manager's).")]
 
 
-def get_ticket(session: SessionDep, ticket_id: int) -> Ticket:
+def get_ticket(session: SessionDep, ticket_id: RowId) -> Ticket:
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket with id {ticket_id}")
@@ -37,10 +36,10 @@ def tickets(
     label: Annotated[str | None, Query(description=f"A label decided true: one of {', '.join(ALL_LABELS)}.")] = None,
     abuse: Annotated[bool | None, Query(description="Abuse risk decided (true) or not (false).")] = None,
     needs_review: Annotated[bool | None, Query(description="Waiting for a reviewer.")] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601).")] = None,
-    until: Annotated[datetime | None, Query(description="Created before (ISO 8601).")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Created at or after (ISO 8601).")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Created before (ISO 8601).")] = None,
     limit: Annotated[int, Query(ge=1, description="Page size, at most `page_size_max` (200).")] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="Tickets to skip.")] = 0,
     manager_lang: ManagerLangQuery = "en",
 ) -> TicketPage:
     """Stored tickets, newest first, filtered (roles: reviewer, manager, admin)."""
@@ -57,7 +56,7 @@ def tickets(
     return TicketPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset)
 
 
-@router.get("/tickets/{ticket_id}", responses=errors(401, 403, 404))
+@router.get("/tickets/{ticket_id}", responses=errors(401, 403, 404, 422))
 def ticket(
     _caller: Reviewer,
     resources: ResourcesDep,
@@ -68,7 +67,9 @@ def ticket(
     return ticket_out(resources, ticket, manager_lang)
 
 
-@router.post("/tickets/{ticket_id}/feedback", status_code=status.HTTP_201_CREATED, responses=errors(401, 403, 404, 422))
+@router.post(
+    "/tickets/{ticket_id}/feedback", status_code=status.HTTP_201_CREATED, responses=errors(400, 401, 403, 404, 413, 422)
+)
 def feedback(
     caller: Reviewer,
     body: FeedbackRequest,

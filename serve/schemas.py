@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from model.labels import ALL_LABELS
 from serve.auth import Role
+from serve.text_rules import storage_problem
 
 Channel = Literal["email", "chat", "review", "social post", "call-centre note"]
 """The corpus channels (`model.labels.CHANNELS`)."""
 
 ManagerLang = Literal["ru", "ro", "bg", "en"]
 CorpusLang = Literal["ru", "ro", "bg"]
+
+
+def _utc_from_iso_8601(value: object) -> object:
+    """ISO 8601 text as a UTC date-time (no zone: UTC). Pydantic alone would also read a bare number as a Unix
+    time, and a date near year 1 or 9999 may not fit in UTC."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value)
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"expected an ISO 8601 date-time such as 2026-11-23T10:00:00Z, got {value!r}") from exc
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_utc_from_iso_8601)]
+"""A date-time given as ISO 8601 text (a query parameter), in UTC."""
+
+
+def _check_storable(value: str | None) -> str | None:
+    """`value`, or a ValueError saying why it cannot be stored (a NUL character, a lone surrogate)."""
+    problem = None if value is None else storage_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
 
 RU_EXAMPLE = "Заказ оплатил три недели назад, до сих пор не доставили. Деньги списали, на звонки никто не отвечает."
 
@@ -50,8 +76,12 @@ class ClassifyRequest(BaseModel):
         description="Your id of the text: a second request with the same id returns the stored result.",
     )
     channel: Channel = Field(default="email", description="Where the text came from.")
-    lifetime_value: float | None = Field(default=None, ge=0, description="Customer's lifetime value (budget).")
-    margin: float | None = Field(default=None, ge=0, le=1, description="Profit margin as a fraction (budget).")
+    lifetime_value: float | None = Field(
+        default=None, ge=0, strict=True, description="Customer's lifetime value (budget): a JSON number."
+    )
+    margin: float | None = Field(
+        default=None, ge=0, le=1, strict=True, description="Profit margin as a fraction (budget): a JSON number."
+    )
 
     @field_validator("text")
     @classmethod
@@ -59,6 +89,11 @@ class ClassifyRequest(BaseModel):
         if not text.strip():
             raise ValueError("text is blank")
         return text
+
+    @field_validator("text", "subject", "external_id")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        return _check_storable(value)
 
 
 class BatchRequest(BaseModel):
@@ -259,7 +294,9 @@ class FeedbackRequest(BaseModel):
     )
 
     verdict: Literal["confirm", "correct"]
-    labels: dict[str, bool] = Field(default_factory=dict, description="Labels to change (correct only).")
+    labels: dict[str, StrictBool] = Field(
+        default_factory=dict, description="Labels to change (correct only): JSON true or false."
+    )
     lang: CorpusLang | None = Field(default=None, description="The right language, if the model got it wrong.")
 
     @field_validator("labels")
@@ -286,6 +323,19 @@ class KeyCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     role: Role
+
+    @field_validator("name")
+    @classmethod
+    def _storable(cls, name: str) -> str:
+        _check_storable(name)
+        return name
+
+    @field_validator("name")
+    @classmethod
+    def _not_blank(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("name is blank")
+        return name
 
 
 class KeyOut(BaseModel):

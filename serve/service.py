@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from fastapi import HTTPException, status
 from sqlalchemy.orm import Session
 
 from serve.classifier import Customer, helpdesk_tags, needs_review
 from serve.db import Ticket
+from serve.privacy import mask_pii
 from serve.resources import Resources
 from serve.schemas import TicketOut
 from serve.store import NewTicket, add_ticket, effective_prediction, final_labels, final_lang, find_ticket
@@ -22,8 +24,19 @@ def check_length(text: str, limit: int) -> None:
         )
 
 
+def _for_storage(item: NewTicket, store_raw_text: bool) -> NewTicket:
+    """The ticket as it is stored: subject and body with personal data masked, unless raw text is to be kept."""
+    if store_raw_text:
+        return item
+    subject = None if item.subject is None else mask_pii(item.subject)
+    return replace(item, subject=subject, body=mask_pii(item.body))
+
+
 def classify_tickets(resources: Resources, session: Session, items: Sequence[NewTicket]) -> list[tuple[Ticket, bool]]:
-    """Store and return each item's ticket and whether it is new; known (source, external_id) pairs are not re-run."""
+    """Store and return each item's ticket and whether it is new; known (source, external_id) pairs are not re-run.
+
+    The model reads each text as received; what is stored has personal data masked (`_for_storage`).
+    """
     found: dict[int, tuple[Ticket, bool]] = {}
     pending: list[int] = []
     for index, item in enumerate(items):
@@ -35,7 +48,8 @@ def classify_tickets(resources: Resources, session: Session, items: Sequence[New
     classifier = resources.classifier
     predictions = classifier.predict([items[index].text for index in pending])
     for index, prediction in zip(pending, predictions, strict=True):
-        ticket, created = add_ticket(session, items[index], prediction, classifier.version, needs_review(prediction))
+        stored = _for_storage(items[index], resources.settings.store_raw_text)
+        ticket, created = add_ticket(session, stored, prediction, classifier.version, needs_review(prediction))
         found[index] = (ticket, created)
         if created:
             resources.metrics.count_predictions([prediction])

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
+from serve.text_rules import storage_problem
+
 FRESHDESK_SECRET_HEADER = "X-Triage-Webhook-Secret"
+EXTERNAL_ID_MAX_CHARS = 200
+"""The size of the tickets' `external_id` column."""
 
 
 class WebhookAuthError(Exception):
@@ -110,10 +114,20 @@ def _object(payload: Any, key: str) -> dict[str, Any]:
     return value
 
 
+def _storable(value: str, field: str) -> str:
+    problem = storage_problem(value)
+    if problem is not None:
+        raise WebhookPayloadError(f"{field} {problem}")
+    return value
+
+
 def _ticket_id(value: Any, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip():
         raise WebhookPayloadError(f"{field} must be a non-empty string or an integer")
-    return str(value).strip()
+    ticket_id = str(value).strip()
+    if len(ticket_id) > EXTERNAL_ID_MAX_CHARS:
+        raise WebhookPayloadError(f"{field} is longer than {EXTERNAL_ID_MAX_CHARS} characters")
+    return _storable(ticket_id, field)
 
 
 def _text(value: Any, field: str, html: bool = False) -> str:
@@ -122,7 +136,7 @@ def _text(value: Any, field: str, html: bool = False) -> str:
     text = html_to_text(value) if html else value.strip()
     if not text:
         raise WebhookPayloadError(f"{field} is empty")
-    return text
+    return _storable(text, field)
 
 
 def _optional_text(value: Any, field: str) -> str | None:

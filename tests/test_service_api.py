@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+from types import SimpleNamespace
 from typing import Any, get_args
 
 import pytest
+from fastapi.routing import RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from model.labels import ALL_LABELS, CHANNELS
 from model.predictor import LabelPrediction, Prediction
 from remedies.engine import plan_remedies
+from serve import auth
 from serve.db import Ticket
 from serve.schemas import Channel
 from tests.service_support import bearer, new_key, resources_of
@@ -190,6 +195,97 @@ def test_every_route_needs_a_key_of_an_allowed_role(
         else:
             assert response.status_code == 403, (role, response.text)
             assert f"a {role} key may not do this" in response.json()["detail"]
+
+
+PAGE_LOGIN = "the web page's login cookie, of a reviewer, manager or admin key"
+OTHER_GUARDS: dict[tuple[str, str], str] = {
+    ("POST", "/v1/webhooks/zendesk"): "the helpdesk's signature (tests/test_service_webhooks.py)",
+    ("POST", "/v1/webhooks/freshdesk"): "the helpdesk's shared secret (tests/test_service_webhooks.py)",
+    ("POST", "/v1/webhooks/zammad"): "the helpdesk's signature (tests/test_service_webhooks.py)",
+    ("GET", "/ui/"): PAGE_LOGIN,
+    ("GET", "/ui/tickets/{ticket_id}"): PAGE_LOGIN,
+    ("POST", "/ui/tickets/{ticket_id}/review"): PAGE_LOGIN,
+    ("GET", "/ui/stats.json"): PAGE_LOGIN,
+    ("GET", "/ui/login"): "public: the login form",
+    ("POST", "/ui/login"): "public: checks the key it is given",
+    ("POST", "/ui/logout"): "public: drops the cookie",
+    ("MOUNT", "/ui/static"): "public: the page's own CSS and script",
+    ("GET", "/"): "public: a redirect to /ui/",
+    ("GET", "/healthz"): "public: liveness probe",
+    ("GET", "/readyz"): "public: readiness probe",
+    ("GET", "/metrics"): "public: Prometheus scraping",
+    ("GET", "/openapi.json"): "public: API documentation",
+    ("GET", "/docs"): "public: API documentation",
+    ("GET", "/docs/oauth2-redirect"): "public: API documentation",
+    ("GET", "/redoc"): "public: API documentation",
+}
+"""Every route of the app that is not behind an API key's role (`ROUTES`), and what guards it instead."""
+
+
+def app_routes(client: TestClient) -> dict[tuple[str, str], RouteContext]:
+    """Every (method, path template) the app serves, included routers' routes too; a mount counts once, as MOUNT."""
+    found: dict[tuple[str, str], RouteContext] = {}
+    for route in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
+        for method in route.methods or {"MOUNT"}:
+            if method != "HEAD" and route.path is not None:
+                found[(method, route.path)] = route
+    return found
+
+
+def test_every_route_of_the_app_is_in_an_access_table(service_client: TestClient) -> None:
+    """A new route fails here until it is added to `ROUTES` (with its roles) or to `OTHER_GUARDS`."""
+    served = app_routes(service_client)
+    keyed: set[tuple[str, str]] = set()
+    for method, path, _, _ in ROUTES:
+        matched = {key for key, route in served.items() if key[0] == method and route.path_regex.fullmatch(path)}
+        assert len(matched) == 1, (method, path, matched)
+        keyed |= matched
+    assert not keyed & set(OTHER_GUARDS)
+    assert keyed | set(OTHER_GUARDS) == set(served)
+
+
+@pytest.mark.parametrize(("method", "path"), [key for key, guard in OTHER_GUARDS.items() if guard == PAGE_LOGIN])
+def test_every_page_route_needs_the_login_of_a_reviewing_role(
+    service_client: TestClient, keys: dict[str, str], method: str, path: str
+) -> None:
+    classify(service_client, keys["ingest"], text=RU)  # ticket 1 exists
+    url = path.replace("{ticket_id}", "1")
+    form = {"verdict": "confirm"} if method == "POST" else None
+    service_client.cookies.clear()
+    for cookie in ({}, {"Cookie": "triage_key=trk_not-a-real-key"}, {"Cookie": f"triage_key={keys['ingest']}"}):
+        refused = service_client.request(method, url, data=form, headers=cookie, follow_redirects=False)
+        if path.endswith(".json"):
+            assert refused.status_code == 401 and refused.json() == {"detail": "log in first"}
+        else:
+            assert refused.status_code == 303 and refused.headers["location"] == "/ui/login"
+    for role in ("reviewer", "manager", "admin"):
+        cookie = {"Cookie": f"triage_key={keys[role]}"}
+        admitted = service_client.request(method, url, data=form, headers=cookie, follow_redirects=False)
+        assert admitted.status_code in {200, 303}, (role, admitted.text)
+        assert admitted.headers.get("location") != "/ui/login", role
+
+
+def test_keys_are_stored_only_as_their_hash_and_compared_in_constant_time(
+    service_client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = service_client.post("/v1/keys", json={"name": "hashed", "role": "ingest"}, headers=bearer(keys["admin"]))
+    key = created.json()["key"]
+    database = resources_of(service_client.app).database  # type: ignore[arg-type]
+    with database.engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT * FROM api_keys").fetchall()
+    assert rows and not any(key in str(value) for row in rows for value in row)
+    stored = [row for row in rows if row.name == "hashed"]
+    assert [row.key_hash for row in stored] == [hashlib.sha256(key.encode()).hexdigest()]
+
+    compared: list[tuple[str, str]] = []
+
+    def spy(a: Any, b: Any) -> bool:
+        compared.append((a, b))
+        return hmac.compare_digest(a, b)
+
+    monkeypatch.setattr(auth, "hmac", SimpleNamespace(compare_digest=spy))
+    assert classify(service_client, key, text=RU).status_code == 201
+    assert compared == [(stored[0].key_hash, stored[0].key_hash)]
 
 
 def test_admin_creates_lists_and_revokes_keys(service_client: TestClient, keys: dict[str, str]) -> None:

@@ -130,3 +130,11 @@ def test_rows_are_read_lazily(tmp_path: Path) -> None:
     source.write_text('{"id": 1, "text": "a"}\n' * 3 + "broken\n", encoding="utf-8")
     rows = read_rows(source)
     assert next(rows) == Row("1", "a")  # the broken last line is not read yet
+
+
+def test_start_up_errors_never_print_the_database_password() -> None:
+    from triage.service_cli import _without_password
+
+    shown = _without_password("postgresql+psycopg://triage:s3cr3t-pw@db.internal:5432/triage")
+    assert "s3cr3t-pw" not in shown and shown.startswith("postgresql+psycopg://triage:***@db.internal")
+    assert _without_password("not a url at all") == "(unparseable URL)"

@@ -3,36 +3,30 @@
 from __future__ import annotations
 
 import json
-import os
+import pickle
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import safetensors.torch
+import torch
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
-from model.bundle import MODEL_CONFIG, ModelDirectoryError
+from model.bundle import MODEL_CONFIG, TRAINED_WEIGHTS, ModelDirectoryError
+from model.langid import LANGID_WEIGHTS
 from serve.app import CONTENT_SECURITY_POLICY, create_app
 from serve.db import Base, make_engine, open_database
+from tests.live_server import free_port, service_env, triage_serve
 from tests.service_support import ServiceModel, bearer, new_key, resources_of, service_settings
 from triage.cli import app as cli
 from triage.settings import get_settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_health_and_readiness(service_client: TestClient) -> None:
@@ -98,14 +92,49 @@ def test_migrations_build_the_models_schema_in_wal_mode(tmp_path: Path) -> None:
     open_database(f"sqlite:///{tmp_path / 'fresh.db'}").close()  # applying again is a no-op
 
 
+class PlantsAFile:
+    """Unpickling this creates `marker`: proof that a loader ran pickle's code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, tuple[Path]]:
+        return Path.touch, (self.marker,)
+
+
+def damage_model_directory(directory: Path, damage: str, marker: Path) -> str:
+    """Break a copied model directory in one way; return the message start-up must fail with."""
+    weights, langid = directory / TRAINED_WEIGHTS, directory / LANGID_WEIGHTS
+    if damage == "config not JSON":
+        (directory / MODEL_CONFIG).write_text("{not json")
+        return "is not valid JSON"
+    if damage == "pickle for weights":
+        weights.write_bytes(pickle.dumps({"head.weight": PlantsAFile(marker)}))
+        return "cannot load weights"
+    if damage == "truncated weights":
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+        return "cannot load weights"
+    if damage == "truncated language detector":
+        langid.write_bytes(langid.read_bytes()[:100])
+        return "cannot load weights"
+    misshapen = {name: torch.zeros(2, 3) for name in safetensors.torch.load_file(str(weights))}
+    safetensors.torch.save_file(misshapen, str(weights))
+    return "other shapes than the model's"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["config not JSON", "pickle for weights", "truncated weights", "truncated language detector", "misshapen weights"],
+)
 def test_a_corrupt_model_directory_stops_start_up_with_a_clear_message(
-    service_model: ServiceModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    service_model: ServiceModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
-    broken = tmp_path / "model"
+    """Model files are read as JSON and safetensors only: a pickle where weights belong is never run."""
+    broken, marker = tmp_path / "model", tmp_path / "pickle-ran"
     shutil.copytree(service_model.model_dir, broken)
-    (broken / MODEL_CONFIG).write_text("{not json")
+    message = damage_model_directory(broken, damage, marker)
     settings = service_settings(service_model, tmp_path, model_dir=broken)
-    with pytest.raises(ModelDirectoryError, match="is not valid JSON"), TestClient(create_app(settings)):
+    with pytest.raises(ModelDirectoryError, match=message), TestClient(create_app(settings)):
         pass
     monkeypatch.setenv("TRIAGE_MODEL_DIR", str(broken))
     monkeypatch.setenv("TRIAGE_CACHE_DIR", str(service_model.cache_dir))
@@ -117,7 +146,8 @@ def test_a_corrupt_model_directory_stops_start_up_with_a_clear_message(
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 1
-    assert "cannot start: the model is unusable" in result.output and "is not valid JSON" in result.output
+    assert "cannot start: the model is unusable" in result.output and message in result.output
+    assert not marker.exists()
 
 
 def test_bootstrap_keys_file_adds_keys_once(service_model: ServiceModel, tmp_path: Path) -> None:
@@ -134,31 +164,10 @@ def test_bootstrap_keys_file_adds_keys_once(service_model: ServiceModel, tmp_pat
 
 
 def test_triage_serve_starts_the_service_on_the_configured_port(service_model: ServiceModel, tmp_path: Path) -> None:
-    port = free_port()
-    env = {
-        **os.environ,
-        "TRIAGE_MODEL_DIR": str(service_model.model_dir),
-        "TRIAGE_CACHE_DIR": str(service_model.cache_dir),
-        "TRIAGE_BACKBONE_FILE": str(service_model.backbone_file),
-        "TRIAGE_DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}",
-        "TRIAGE_PORT": str(port),
-    }
-    command = [sys.executable, "-c", "from triage.cli import app; app()", "serve"]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.communicate()[0]
-                assert time.monotonic() < deadline, "the server did not start in 60 s"
-                time.sleep(0.3)
+    env = service_env(service_model, tmp_path / "served.db", free_port())
+    with triage_serve(env, tmp_path / "serve.log") as server:
+        ready = server.wait_ready()
         assert ready.status_code == 200 and ready.json()["status"] == "ready"
-        assert json.loads(httpx.get(f"http://127.0.0.1:{port}/healthz").text) == {"status": "ok"}
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+        assert json.loads(httpx.get(f"{server.url}/healthz").text) == {"status": "ok"}
     with sqlite3.connect(tmp_path / "served.db") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -24,8 +24,8 @@ from serve.db import Base, Ticket
 from serve.export import feedback_records
 from serve.service import classify_tickets
 from serve.store import NewTicket, reviewed_tickets
+from tests.live_server import free_port
 from tests.service_support import ServiceModel, bearer, new_key, resources_of, service_settings
-from tests.test_service_ops import free_port
 from tests.test_service_webhooks import ZAMMAD, deliver
 
 

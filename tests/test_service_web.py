@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -19,8 +16,8 @@ from sqlalchemy import select
 from serve.app import create_app
 from serve.db import Feedback
 from serve.web import HERE
+from tests.live_server import serve_in_thread
 from tests.service_support import ServiceModel, bearer, new_key, resources_of, service_settings
-from tests.test_service_ops import free_port
 
 HOSTILE = 'Жду деньги <script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"> & "верните"'
 CHROMIUM = Path("/usr/bin/chromium")
@@ -141,17 +138,8 @@ def test_page_assets_are_local_and_never_build_html_from_data() -> None:
 def live_server(service_model: ServiceModel, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FastAPI]]:
     """The app under uvicorn on a free loopback port, in a thread."""
     app = create_app(service_settings(service_model, tmp_path_factory.mktemp("live")))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(app) as url:
+        yield url, app
 
 
 def test_end_to_end_in_headless_chromium(live_server: tuple[str, FastAPI]) -> None:

@@ -77,7 +77,7 @@ class FrozenEmbeddingBaseline:
         from transformers import BertModel, PreTrainedTokenizerFast
 
         self.tokenizer = PreTrainedTokenizerFast.from_pretrained(backbone_dir)
-        self.encoder = BertModel.from_pretrained(backbone_dir, add_pooling_layer=False).eval()
+        self.encoder = BertModel.from_pretrained(backbone_dir, add_pooling_layer=False, use_safetensors=True).eval()
         self.max_length = max_length
         self.head = _PerLabelLogistic()
 

@@ -48,9 +48,20 @@ def serve(
     except PlaybookError as exc:
         raise _fail(f"cannot start: {exc}") from exc
     except (SQLAlchemyError, OSError, ValueError) as exc:
-        raise _fail(f"cannot start: database {settings.database_url!r}: {exc}") from exc
+        raise _fail(f"cannot start: database {_without_password(settings.database_url)!r}: {exc}") from exc
     console.print(f"model {resources.classifier.version}, database {resources.database.engine.url!r}")
     uvicorn.run(create_app(settings, resources), host=host or settings.host, port=port or settings.port)
+
+
+def _without_password(url: str) -> str:
+    """The database URL as it may be printed: any password replaced by ***."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparseable URL)"
 
 
 def _database() -> Database:

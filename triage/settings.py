@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `triage serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `triage serve` listens on.")
     max_text_chars: int = Field(default=10_000, ge=1, description="Longest complaint text the service accepts.")
+    store_raw_text: bool = Field(
+        default=False,
+        description="Store complaint texts as received; by default e-mail addresses, phone numbers, card numbers "
+        "and IBANs are masked ([email], [phone], [card], [iban]) before a ticket is stored (the model reads the "
+        "original).",
+    )
     max_batch: int = Field(default=64, ge=1, description="Most texts in one batch classification request.")
     max_body_bytes: int = Field(default=4_000_000, ge=1024, description="Largest request body the service reads.")
     page_size_max: int = Field(default=200, ge=1, description="Most tickets one page of a listing returns.")

@@ -179,7 +179,7 @@ def train_model(config: TrainConfig, cache_dir: Path, backbone_file: Path | None
     )
     trainer = _trainer(model, tokenizer, data.train, config, args)
     resume = config.resume and checkpoints.is_dir() and any(checkpoints.glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    outcome = trainer.train(resume_from_checkpoint=True if resume else None)
 
     calibration = _calibrate_on_dev(model, tokenizer, data.dev, config.max_length)
     texts, languages = _language_texts(config, data.train)
@@ -199,6 +199,8 @@ def train_model(config: TrainConfig, cache_dir: Path, backbone_file: Path | None
             **data.summary(),
             "config": json.loads(config.model_dump_json()),
             "training_seconds": round(time.perf_counter() - started, 1),
+            "trainer_seconds": round(outcome.metrics["train_runtime"], 1),
+            "optimizer_steps": outcome.global_step,
             "torch_threads": torch.get_num_threads(),
         },
     ).save(output_dir)

@@ -23,7 +23,11 @@ class BatcherClosedError(RuntimeError):
 
 
 class MicroBatcher(Generic[T, R]):
-    """Groups requests that arrive within `max_wait` seconds (at most `max_batch`) into one call of `run_batch`.
+    """Groups concurrent requests (at most `max_batch`) into one call of `run_batch`.
+
+    Requests that queue while a batch runs form the next one. Beyond those, a batch waits up to `max_wait` seconds
+    for company only while callers are seen to come together (the previous batch held several requests): at low
+    load a lone request runs at once instead of paying the wait bound for nobody.
 
     `run_batch` maps a list of items to a list of results in the same order. It runs in one dedicated worker
     thread, one batch at a time, never on the event loop; requests that arrive while a batch runs form the
@@ -43,6 +47,7 @@ class MicroBatcher(Generic[T, R]):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="micro-batch")
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
+        self._last_batch_size = 1
 
     async def submit(self, item: T) -> R:
         """The result of `run_batch` for `item`, computed in a batch with other concurrent requests."""
@@ -79,9 +84,10 @@ class MicroBatcher(Generic[T, R]):
             await self._run([request for request in batch if not request.future.done()])
 
     async def _collect(self, first: _Request[T, R]) -> tuple[list[_Request[T, R]], bool]:
-        """The first request plus those arriving within `max_wait`, up to `max_batch`; and whether to stop after."""
+        """The first request plus those queued (and, after a batch of several, those arriving within `max_wait`), up
+        to `max_batch`; and whether to stop after."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.max_wait
+        deadline = loop.time() + (self.max_wait if self._last_batch_size > 1 else 0.0)
         batch = [first]
         while len(batch) < self.max_batch:
             try:
@@ -95,8 +101,10 @@ class MicroBatcher(Generic[T, R]):
                 except TimeoutError:
                     break
             if request is None:
+                self._last_batch_size = len(batch)
                 return batch, True
             batch.append(request)
+        self._last_batch_size = len(batch)
         return batch, False
 
     async def _run(self, batch: list[_Request[T, R]]) -> None:

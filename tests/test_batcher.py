@@ -62,23 +62,31 @@ def test_submit_many_keeps_the_order_of_its_items() -> None:
     assert [len(batch) for batch in recorder.batches] == [3, 3, 1]
 
 
-def test_requests_wait_at_most_about_max_wait_for_company() -> None:
+def test_requests_wait_for_company_only_while_callers_come_together() -> None:
     recorder = Recorder()
+    waits: dict[int, float] = {}
+
+    async def timed(batcher: MicroBatcher[int, int], item: int) -> int:
+        started = time.perf_counter()
+        result = await batcher.submit(item)
+        waits[item] = time.perf_counter() - started
+        return result
 
     async def scenario() -> None:
         batcher = MicroBatcher(recorder, max_batch=32, max_wait=0.2)
-        started = time.perf_counter()
-        first = asyncio.create_task(batcher.submit(2))
+        assert await asyncio.gather(timed(batcher, 2), timed(batcher, 3)) == [4, 9]  # queued together
+        first = asyncio.create_task(timed(batcher, 4))  # callers come together: the batch waits for company
         await asyncio.sleep(0.01)
-        second = asyncio.create_task(batcher.submit(3))
-        assert await first == 4 and await second == 9
-        assert time.perf_counter() - started < 1.0
-        await asyncio.sleep(0.3)
-        assert await batcher.submit(4) == 16  # alone: runs once the wait bound has passed
+        second = asyncio.create_task(timed(batcher, 5))
+        assert await first == 16 and await second == 25
+        assert await timed(batcher, 6) == 36  # after a batch of two: waits the whole bound, nobody comes
+        assert await timed(batcher, 7) == 49  # after a lone request: runs at once
         await batcher.aclose()
 
     run(scenario)
-    assert recorder.batches == [[2, 3], [4]]
+    assert recorder.batches == [[2, 3], [4, 5], [6], [7]]
+    assert 0.15 < waits[6] < 1.0
+    assert waits[7] < 0.1
 
 
 def test_an_error_reaches_only_the_caller_whose_item_failed() -> None:

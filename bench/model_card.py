@@ -65,7 +65,8 @@ def build_card(model_dir: Path, real_files: list[Path], command: str) -> str:
         "binary cross-entropy with sqrt(neg/pos) positive weights.",
         f"- Training: epochs {config.get('epochs')}, batch {config.get('batch_size')}, learning rate "
         f"{config.get('learning_rate')} (head x{config.get('head_lr_multiplier')}), seed {config.get('seed')}.",
-        "- Calibration: Platt scaling per label on dev logits; threshold per label maximising dev F1.",
+        "- Calibration: Platt scaling per label on dev logits; threshold per label half the best dev F1 (the "
+        "F1-optimal threshold for calibrated probabilities).",
         f"- Data: {data.get('train_records')} train and {data.get('dev_records')} dev records, sha256 "
         f"`{str(data.get('sha256', ''))[:16]}...` ({', '.join(data.get('files', []))}).",
         f"- Training time: {data.get('training_seconds')} s on this machine's CPU with "

@@ -21,10 +21,10 @@ N_FEATURES = 2**17
 NGRAMS = (1, 4)
 
 
-def _vectorizer() -> HashingVectorizer:
-    return HashingVectorizer(
-        analyzer="char_wb", ngram_range=NGRAMS, n_features=N_FEATURES, alternate_sign=False, lowercase=True
-    )
+VECTORIZER = HashingVectorizer(
+    analyzer="char_wb", ngram_range=NGRAMS, n_features=N_FEATURES, alternate_sign=False, lowercase=True
+)
+"""Stateless (hashing needs no fitting), so one instance serves every call."""
 
 
 def _has_letters(text: str) -> bool:
@@ -46,7 +46,7 @@ class LanguageDetector:
 
     @classmethod
     def fit(cls, texts: Sequence[str], languages: Sequence[str]) -> LanguageDetector:
-        features = _vectorizer().transform([normalize_text(t) for t in texts])
+        features = VECTORIZER.transform([normalize_text(t) for t in texts])
         model = LogisticRegression(C=20.0, max_iter=2000)
         model.fit(features, list(languages))
         return cls(
@@ -55,7 +55,7 @@ class LanguageDetector:
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         """(language, probability) per text."""
-        features = _vectorizer().transform([normalize_text(t) for t in texts])
+        features = VECTORIZER.transform([normalize_text(t) for t in texts])
         scores = np.asarray(features @ self.coef_by_feature) + self.intercept
         scores -= scores.max(axis=1, keepdims=True)
         probabilities = np.exp(scores)

@@ -81,6 +81,7 @@ class MicroBatcher(Generic[T, R]):
             if first is None:
                 return
             batch, stopping = await self._collect(first)
+            self._last_batch_size = len(batch)
             await self._run([request for request in batch if not request.future.done()])
 
     async def _collect(self, first: _Request[T, R]) -> tuple[list[_Request[T, R]], bool]:
@@ -101,10 +102,8 @@ class MicroBatcher(Generic[T, R]):
                 except TimeoutError:
                     break
             if request is None:
-                self._last_batch_size = len(batch)
                 return batch, True
             batch.append(request)
-        self._last_batch_size = len(batch)
         return batch, False
 
     async def _run(self, batch: list[_Request[T, R]]) -> None:

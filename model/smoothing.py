@@ -44,7 +44,7 @@ def smooth_graph(source: Path, destination: Path, vocab_size: int, max_length: i
         and node.input[1] in weights
     ]
     tensors = [node.input[0] for node in targets]
-    ranges = _activation_ranges(source, tensors, vocab_size, (min(SHORT_PROBE, max_length), max_length), seed)
+    ranges = _activation_ranges(model, tensors, vocab_size, (min(SHORT_PROBE, max_length), max_length), seed)
     target_names = {node.name for node in targets}
     smoothed_nodes = []
     for node in graph.node:
@@ -77,16 +77,18 @@ def _scale(activation_max: np.ndarray, weight_max: np.ndarray) -> np.ndarray:
 
 
 def _activation_ranges(
-    path: Path, tensors: list[str], vocab_size: int, lengths: tuple[int, int], seed: int
+    model: Any, tensors: list[str], vocab_size: int, lengths: tuple[int, int], seed: int
 ) -> dict[str, np.ndarray]:
-    """Per-channel max |value| of `tensors` (graph-internal) over random padded token sequences."""
+    """Per-channel max |value| of `tensors` (graph-internal) of `model` over random padded token sequences."""
     import onnx
     import onnxruntime as ort
 
-    model = onnx.load(str(path))
-    known = {output.name for output in model.graph.output}
-    model.graph.output.extend(onnx.helper.make_empty_tensor_value_info(name) for name in tensors if name not in known)
+    outputs = model.graph.output
+    own_outputs = len(outputs)
+    known = {output.name for output in outputs}
+    outputs.extend(onnx.helper.make_empty_tensor_value_info(name) for name in tensors if name not in known)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    del outputs[own_outputs:]  # the graph is written with its own outputs only
     rng = np.random.default_rng(seed)
     ranges: dict[str, np.ndarray] = {}
     for length in lengths:

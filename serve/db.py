@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from serve.text_rules import EXTERNAL_ID_MAX_CHARS
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
@@ -80,7 +82,7 @@ class Ticket(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(20))
-    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    external_id: Mapped[str | None] = mapped_column(String(EXTERNAL_ID_MAX_CHARS), default=None)
     subject: Mapped[str | None] = mapped_column(Text, default=None)
     text: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(30))

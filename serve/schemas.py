@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from model.labels import ALL_LABELS
 from serve.auth import Role
-from serve.text_rules import storage_problem
+from serve.text_rules import EXTERNAL_ID_MAX_CHARS, storage_problem
 
 Channel = Literal["email", "chat", "review", "social post", "call-centre note"]
 """The corpus channels (`model.labels.CHANNELS`)."""
@@ -34,12 +43,17 @@ IsoDateTime = Annotated[datetime, BeforeValidator(_utc_from_iso_8601)]
 """A date-time given as ISO 8601 text (a query parameter), in UTC."""
 
 
-def _check_storable(value: str | None) -> str | None:
+def _check_storable(value: str) -> str:
     """`value`, or a ValueError saying why it cannot be stored (a NUL character, a lone surrogate)."""
-    problem = None if value is None else storage_problem(value)
+    problem = storage_problem(value)
     if problem is not None:
         raise ValueError(problem)
     return value
+
+
+STORABLE = AfterValidator(_check_storable)
+"""Marks a string field as text that every supported database must be able to store. It goes after any length
+limits inside the field's `Annotated`, so that those keep their own messages."""
 
 
 RU_EXAMPLE = "Заказ оплатил три недели назад, до сих пор не доставили. Деньги списали, на звонки никто не отвечает."
@@ -64,15 +78,15 @@ class ClassifyRequest(BaseModel):
         },
     )
 
-    text: str = Field(
+    text: Annotated[str, STORABLE] = Field(
         min_length=1,
         description="The complaint, at most `max_text_chars` characters (setting, 10,000 by default); not blank.",
     )
-    subject: str | None = Field(default=None, max_length=500, description="Subject line, classified with the text.")
-    external_id: str | None = Field(
+    subject: Annotated[str, Field(max_length=500), STORABLE] | None = Field(
+        default=None, description="Subject line, classified with the text."
+    )
+    external_id: Annotated[str, Field(min_length=1, max_length=EXTERNAL_ID_MAX_CHARS), STORABLE] | None = Field(
         default=None,
-        min_length=1,
-        max_length=200,
         description="Your id of the text: a second request with the same id returns the stored result.",
     )
     channel: Channel = Field(default="email", description="Where the text came from.")
@@ -89,11 +103,6 @@ class ClassifyRequest(BaseModel):
         if not text.strip():
             raise ValueError("text is blank")
         return text
-
-    @field_validator("text", "subject", "external_id")
-    @classmethod
-    def _storable(cls, value: str | None) -> str | None:
-        return _check_storable(value)
 
 
 class BatchRequest(BaseModel):
@@ -321,14 +330,8 @@ class KeyCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"name": "zendesk-prod", "role": "ingest"}]}
     )
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, STORABLE] = Field(min_length=1, max_length=100)
     role: Role
-
-    @field_validator("name")
-    @classmethod
-    def _storable(cls, name: str) -> str:
-        _check_storable(name)
-        return name
 
     @field_validator("name")
     @classmethod

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+EXTERNAL_ID_MAX_CHARS = 200
+"""The longest id a client or helpdesk may give a ticket (the size of the tickets' `external_id` column)."""
+
 
 def storage_problem(value: str) -> str | None:
     """Why `value` cannot be stored, or None: PostgreSQL text holds no NUL character, and a lone surrogate (which

@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
-from serve.text_rules import storage_problem
+from serve.text_rules import EXTERNAL_ID_MAX_CHARS, storage_problem
 
 FRESHDESK_SECRET_HEADER = "X-Triage-Webhook-Secret"
-EXTERNAL_ID_MAX_CHARS = 200
-"""The size of the tickets' `external_id` column."""
 
 
 class WebhookAuthError(Exception):

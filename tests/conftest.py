@@ -44,4 +44,4 @@ def write_jsonl(tmp_path: Path) -> Callable[[str, list[Any]], Path]:
     return _write
 
 
-from tests.service_support import service_client, service_model  # noqa: E402, F401  (service test fixtures)
+from tests.service_support import cli_on_app_database, service_client, service_model  # noqa: E402, F401  (service test fixtures)

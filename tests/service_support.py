@@ -18,7 +18,7 @@ from serve.app import create_app
 from serve.auth import Role, create_key
 from serve.resources import Resources
 from tests.fake_e5 import write_fake_e5
-from triage.settings import Settings
+from triage.settings import Settings, get_settings
 
 WORDS = {
     "ru": ["жду", "деньги", "не", "спасибо", "заказ", "верните"],
@@ -118,3 +118,16 @@ def service_client(service_model: ServiceModel, tmp_path_factory: pytest.TempPat
     settings = service_settings(service_model, tmp_path_factory.mktemp("service-db"))
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+@pytest.fixture
+def cli_on_app_database(service_client: TestClient, service_model: ServiceModel) -> Iterator[None]:
+    """The CLI pointed at the test app's database and the tiny model's backbone."""
+    env = pytest.MonkeyPatch()
+    env.setenv("TRIAGE_DATABASE_URL", resources_of(service_client.app).settings.database_url)  # type: ignore[arg-type]
+    env.setenv("TRIAGE_CACHE_DIR", str(service_model.cache_dir))
+    env.setenv("TRIAGE_BACKBONE_FILE", str(service_model.backbone_file))
+    get_settings.cache_clear()
+    yield
+    env.undo()
+    get_settings.cache_clear()

@@ -4,7 +4,6 @@ left alone, and the service storing masked text by default (raw with `store_raw_
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from serve.privacy import mask_pii
 from tests.service_support import ServiceModel, bearer, new_key, resources_of, service_settings
 from tests.test_service_webhooks import deliver
 from triage.cli import app as cli
-from triage.settings import get_settings
 
 EMAILS = [
     ("ru", "Пишите на ivan.petrov@mail.ru, отвечу сразу.", "Пишите на [email], отвечу сразу."),
@@ -146,20 +144,8 @@ def test_store_raw_text_keeps_the_text_as_received(service_model: ServiceModel, 
         assert stored_ticket(client, response.json()["id"]).text == PERSONAL_TEXT
 
 
-@pytest.fixture
-def cli_database(service_client: TestClient, service_model: ServiceModel) -> Iterator[None]:
-    """The CLI pointed at the test app's database."""
-    env = pytest.MonkeyPatch()
-    env.setenv("TRIAGE_DATABASE_URL", resources_of(service_client.app).settings.database_url)  # type: ignore[arg-type]
-    env.setenv("TRIAGE_CACHE_DIR", str(service_model.cache_dir))
-    get_settings.cache_clear()
-    yield
-    env.undo()
-    get_settings.cache_clear()
-
-
 def test_exported_feedback_carries_the_masked_text(
-    service_client: TestClient, tmp_path: Path, cli_database: None
+    service_client: TestClient, tmp_path: Path, cli_on_app_database: None
 ) -> None:
     app: Any = service_client.app
     ingest, reviewer = new_key(app, "ingest"), new_key(app, "reviewer")

@@ -133,6 +133,7 @@ def test_smoothing_divides_layer_norm_outputs_without_changing_the_float_results
     divided = [consumers[node.output[0]] for node in graph.node if node.name.endswith("/smooth")]
     # each layer: the attention (query, key, value) and the feed-forward input projection read a layer norm
     assert smoothed == 2 * config.num_hidden_layers
+    assert [output.name for output in graph.output] == ["logits"]
     assert sorted(divided) == ["Attention"] * config.num_hidden_layers + ["MatMul"] * config.num_hidden_layers
     input_ids, attention_mask = _probe_batch(config.vocab_size)
     feeds = {"input_ids": input_ids, "attention_mask": attention_mask}

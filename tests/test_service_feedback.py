@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from serve.db import Feedback
 from tests.service_support import ServiceModel, bearer, new_key, resources_of
 from training.corpus import CorpusRecord, validate_file
 from triage.cli import app as cli
-from triage.settings import get_settings
 
 
 @pytest.fixture(scope="module")
@@ -109,22 +107,12 @@ def test_bad_feedback_is_rejected_and_nothing_is_stored(
     assert missing.status_code == 404 and feedback_rows(service_client) == count
 
 
-@pytest.fixture
-def cli_env(service_client: TestClient, service_model: ServiceModel) -> Iterator[None]:
-    """The CLI pointed at the test app's database and the tiny model's backbone."""
-    app: Any = service_client.app
-    env = pytest.MonkeyPatch()
-    env.setenv("TRIAGE_DATABASE_URL", resources_of(app).settings.database_url)
-    env.setenv("TRIAGE_CACHE_DIR", str(service_model.cache_dir))
-    env.setenv("TRIAGE_BACKBONE_FILE", str(service_model.backbone_file))
-    get_settings.cache_clear()
-    yield
-    env.undo()
-    get_settings.cache_clear()
-
-
 def test_export_writes_reviewed_tickets_as_corpus_records_that_train_accepts(
-    service_client: TestClient, keys: dict[str, str], service_model: ServiceModel, tmp_path: Path, cli_env: None
+    service_client: TestClient,
+    keys: dict[str, str],
+    service_model: ServiceModel,
+    tmp_path: Path,
+    cli_on_app_database: None,
 ) -> None:
     corrected = new_ticket(service_client, keys, "Поръчката не пристигна, върнете парите")
     service_client.post(

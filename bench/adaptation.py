@@ -6,13 +6,13 @@ layers over cached activations of the frozen lower ones.
 Runs `triage train` with each method for the same number of optimizer steps on the same data and config, then
 prints side by side: seconds per optimizer step, the fixed cost outside the steps (loading, tokenising, caching,
 calibration, export), the projected time of a full run of the configured epochs and, for each `--evaluate` file,
-the trained model's macro-F1 over the costs on it (`triage evaluate`), so quality is compared at equal steps.
+the trained model's macro-F1 over the costs on it (the report of `triage evaluate`), so quality is compared at
+equal steps.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import subprocess
 import sys
@@ -21,14 +21,21 @@ from pathlib import Path
 from typing import Any
 
 from model.bundle import ModelMetadata
+from model.predictor import Predictor
 from training.config import load_config
+from training.corpus import LabeledText, read_records
+from training.evaluate import evaluate_predictor
+from triage.settings import get_settings
 
 
-def macro_f1(model: Path, data: Path) -> float:
-    """Macro-F1 over the costs of `model` on the labeled JSONL `data`, as `triage evaluate --json` reports it."""
-    command = [sys.executable, "-m", "triage.cli", "evaluate", "--model", str(model), "--data", str(data), "--json"]
-    report = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
-    return float(report["overall"]["macro_f1_costs"])
+def macro_f1_scores(model: Path, files: list[Path]) -> list[float]:
+    """Macro-F1 over the costs of `model` on each labeled JSONL file, as `triage evaluate` reports it."""
+    if not files:
+        return []
+    settings = get_settings()
+    predictor = Predictor.load(model, settings.cache_dir, settings.backbone_file)
+    reports = [evaluate_predictor(predictor, read_records([path], LabeledText)) for path in files]
+    return [float(report["overall"]["macro_f1_costs"]) for report in reports]
 
 
 def run_method(method: str, steps: int, folder: Path, evaluate: list[Path]) -> dict[str, Any]:
@@ -42,7 +49,7 @@ def run_method(method: str, steps: int, folder: Path, evaluate: list[Path]) -> d
         "seconds_per_step": data["trainer_seconds"] / data["optimizer_steps"],
         "fixed_seconds": data["training_seconds"] - data["trainer_seconds"],
         "train_records": data["train_records"],
-        "macro_f1": [macro_f1(output, path) for path in evaluate],
+        "macro_f1": macro_f1_scores(output, evaluate),
     }
 
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from model.predictor import Predictor
 from training.baselines import FrozenEmbeddingBaseline, TfidfBaseline
 from training.corpus import CorpusRecord, LabeledText
-from training.evaluate import Scored, evaluate, scored_from_predictions
+from training.evaluate import Scored, evaluate, evaluate_predictor
 
 
 class Baseline(Protocol):
@@ -32,7 +32,7 @@ def compare_systems(
     records: Sequence[LabeledText], predictor: Predictor, baselines: dict[str, Baseline]
 ) -> dict[str, dict[str, Any]]:
     """Reports of the model and of every baseline on the same records."""
-    reports = {"model": evaluate(scored_from_predictions(predictor.predict([r.text for r in records])), records)}
+    reports = {"model": evaluate_predictor(predictor, records)}
     for name, baseline in baselines.items():
         reports[name] = evaluate(baseline.score(records), records)
     return reports

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from model.labels import ALL_LABELS, COST_LABELS, label_vector
-from model.predictor import Prediction
+from model.predictor import Prediction, Predictor
 from training.corpus import LabeledText
 
 ECE_BINS = 10
@@ -134,3 +134,8 @@ def scored_from_predictions(predictions: Sequence[Prediction]) -> Scored:
         decisions.reshape(-1, len(ALL_LABELS)),
         [p.lang for p in predictions],
     )
+
+
+def evaluate_predictor(predictor: Predictor, records: Sequence[LabeledText]) -> dict[str, Any]:
+    """The report (`evaluate`) of `predictor`'s predictions on the texts of `records`."""
+    return evaluate(scored_from_predictions(predictor.predict([r.text for r in records])), records)

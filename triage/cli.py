@@ -192,8 +192,7 @@ def evaluate(
 ) -> None:
     """Per-language, per-label precision/recall/F1, macro-F1 over costs, abuse/churn F1, ECE, confusion counts."""
     from training.corpus import LabeledText, read_records
-    from training.evaluate import evaluate as run_evaluation
-    from training.evaluate import scored_from_predictions, to_markdown
+    from training.evaluate import evaluate_predictor, to_markdown
 
     records = read_records(data, LabeledText)
     if split is not None:
@@ -215,7 +214,7 @@ def evaluate(
         reports = compare_systems(records, predictor, fitted)
         typer.echo(json.dumps(reports, indent=2) if as_json else comparison_markdown(reports, title))
         return
-    report = run_evaluation(scored_from_predictions(predictor.predict([r.text for r in records])), records)
+    report = evaluate_predictor(predictor, records)
     report["model_version"] = predictor.version
     typer.echo(json.dumps(report, indent=2) if as_json else to_markdown(report, title))
 
